@@ -1,0 +1,45 @@
+/*
+ * cli.h — what the subcommands share: the default model location, model
+ * opening with user-facing messages, and writing untrusted text (model
+ * output, vocabulary pieces) to a stream without letting control characters
+ * or escape sequences reach a terminal raw.
+ */
+#ifndef DUET_APP_CLI_H
+#define DUET_APP_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* Exit statuses: 0 ok, 1 the input was bad (file, model), 2 bad usage. */
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_FAIL = 1,
+	CLI_EXIT_USAGE = 2,
+};
+
+/* The models cache: $DUET_MODELS, else $XDG_CACHE_HOME/duet/models, else ~/.cache/duet/models. Caller frees. */
+char *cli_models_dir(void);
+/* The default model (SmolLM2-135M-Instruct) in the cache. Caller frees. */
+char *cli_default_model(void);
+/* argv's model, or the default when NULL; prints why when none exists. Caller frees. */
+char *cli_resolve_model(const char *given);
+
+/* "1.23 GiB" style (static buffer per call slot: up to 4 live results). */
+const char *cli_human_bytes(unsigned long long n);
+/* "134.5 M" style. */
+const char *cli_human_count(unsigned long long n);
+
+/*
+ * Write untrusted bytes. When `escape` is set, C0/C1 controls other than \n
+ * and \t, DEL, and invalid UTF-8 come out as visible escapes (\x1b, \u0085,
+ * \xff); used whenever the stream is a terminal.
+ */
+void cli_write_untrusted(FILE *f, const char *s, size_t n, bool escape);
+/* JSON string literal of arbitrary bytes (invalid UTF-8 -> \ufffd). */
+void cli_write_json_string(FILE *f, const char *s, size_t n);
+
+int cmd_info(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+
+#endif
