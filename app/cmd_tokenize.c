@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "app/cli.h"
-#include "infer/model.h"
 #include "infer/tokenizer.h"
 #include "infer/util.h"
 
@@ -96,7 +95,6 @@ int cmd_tokenize(int argc, char **argv)
 	bool special = false, json = false, bos = false, decode = false;
 	const char *given = NULL;
 	char *path = NULL, *cause = NULL;
-	struct model_file *mf = NULL;
 	struct tokenizer *tok = NULL;
 	struct tokens ids = {0};
 	struct buf text = {0};
@@ -120,7 +118,7 @@ int cmd_tokenize(int argc, char **argv)
 			decode = true;
 			break;
 		case 'h':
-			printf("usage: duet tokenize [-m MODEL] [--special] [--json] [--bos] [TEXT... | -]\n"
+			printf("usage: duet tokenize [-m MODEL|TOKENIZER] [--special] [--json] [--bos] [TEXT... | -]\n"
 			       "       duet tokenize [-m MODEL] [--special] --decode ID...\n");
 			return CLI_EXIT_OK;
 		default:
@@ -134,10 +132,8 @@ int cmd_tokenize(int argc, char **argv)
 	path = cli_resolve_model(given);
 	if (!path)
 		return CLI_EXIT_FAIL;
-	mf = model_file_open(path, &cause);
-	if (!mf)
-		goto fail;
-	tok = tokenizer_from_model(mf, &cause);
+	/* Only the tokenizer is needed: vocabulary-only GGUFs and bare tokenizer.json work too. */
+	tok = tokenizer_open(path, &cause);
 	if (!tok)
 		goto fail;
 
@@ -187,7 +183,6 @@ done:
 	buf_free(&text);
 	tokens_free(&ids);
 	tokenizer_free(tok);
-	model_file_close(mf);
 	free(path);
 	return rc;
 }

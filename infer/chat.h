@@ -53,7 +53,7 @@ struct chat_options {
 
 /*
  * Render the conversation to ids, appended to out. Under r1, a system
- * message is merged into the first user message (*merged_system set true so
+ * message is merged into the user message that follows it (*merged_system set true so
  * the caller can say so once). Fails when the format is unknown or the
  * tokenizer lacks a token the format needs.
  */

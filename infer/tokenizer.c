@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "infer/gguf.h"
 #include "infer/tokenizer_impl.h"
 
 void tokens_push(struct tokens *t, int32_t id)
@@ -760,5 +761,6 @@ void tokenizer_free(struct tokenizer *tok)
 	free(tok->added_raw.v);
 	free(tok->added_norm.v);
 	free(tok->added_norm_text);
+	gguf_close(tok->owned_gguf);
 	free(tok);
 }

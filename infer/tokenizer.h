@@ -23,6 +23,12 @@ struct tokenizer *tokenizer_from_model(const struct model_file *mf, char **cause
 /* tokenizer_config may be NULL. The tokenizer copies what it needs. */
 struct tokenizer *tokenizer_from_json_file(const char *tokenizer_json, const char *tokenizer_config,
 					   char **cause);
+/*
+ * A tokenizer alone, without weights: a GGUF (a vocabulary-only one too), a
+ * tokenizer.json, or a folder holding tokenizer.json (+ tokenizer_config.json).
+ * The tokenizer owns what it opened.
+ */
+struct tokenizer *tokenizer_open(const char *path, char **cause);
 void tokenizer_free(struct tokenizer *tok); /* NULL is a no-op */
 
 enum tokenize_flags {

@@ -188,6 +188,8 @@ struct tokenizer {
 
 	int32_t bos, eos, eot;
 	bool add_bos;
+
+	struct gguf *owned_gguf; /* tokenizer_open of a GGUF: the mapping the pieces borrow from */
 };
 
 /* Build from an opened GGUF (borrows its strings: free the tokenizer first). */

@@ -1028,3 +1028,45 @@ struct tokenizer *tokenizer_from_model(const struct model_file *mf, char **cause
 	}
 	return tokenizer_from_json_file(json, model_file_tokenizer_config_json(mf), cause);
 }
+
+struct tokenizer *tokenizer_open(const char *path, char **cause)
+{
+	struct tokenizer *tok;
+	struct gguf *g;
+	char *json, *config;
+	size_t n = strlen(path);
+
+	if (n >= 12 && strcmp(path + n - 12, ".safetensors") == 0) {
+		/* A single weights file: its tokenizer lives in the same folder. */
+		const char *slash = strrchr(path, '/');
+		char *dir = slash ? xstrndup(path, (size_t)(slash - path) + 1) : xstrdup(".");
+		tok = tokenizer_open(dir, cause);
+		free(dir);
+		return tok;
+	}
+	if (path_is_dir(path)) {
+		json = path_join(path, "tokenizer.json");
+		config = path_join(path, "tokenizer_config.json");
+		if (!path_exists(json)) {
+			error_set(cause, "%s: no tokenizer.json in this folder", path);
+			tok = NULL;
+		} else {
+			tok = tokenizer_from_json_file(json, path_exists(config) ? config : NULL, cause);
+		}
+		free(json);
+		free(config);
+		return tok;
+	}
+	if (n >= 5 && strcmp(path + n - 5, ".json") == 0)
+		return tokenizer_from_json_file(path, NULL, cause);
+	g = gguf_open(path, cause);
+	if (!g)
+		return NULL;
+	tok = tokenizer_from_gguf(g, cause);
+	if (!tok) {
+		gguf_close(g);
+		return NULL;
+	}
+	tok->owned_gguf = g;
+	return tok;
+}

