@@ -22,9 +22,32 @@ size_t ui_text_next(const char *s, size_t n, uint32_t *cp)
 	return (size_t)len;
 }
 
+bool ui_text_is_control(uint32_t cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0);
+}
+
+void ui_text_escape(uint32_t cp, char out[5])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	out[0] = '\\';
+	out[1] = 'x';
+	out[2] = hex[(cp >> 4) & 0xf];
+	out[3] = hex[cp & 0xf];
+	out[4] = '\0';
+}
+
+int ui_text_col_width(uint32_t cp, size_t col)
+{
+	if (cp == '\t')
+		return UI_TEXT_TAB - (int)(col % UI_TEXT_TAB);
+	return ui_text_char_width(cp);
+}
+
 int ui_text_char_width(uint32_t cp)
 {
-	if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
+	if (ui_text_is_control(cp))
 		return 4; /* shown as "\xNN" */
 	int w = utf8proc_charwidth((utf8proc_int32_t)cp);
 	return w < 0 ? 1 : w > 2 ? 2 : w;

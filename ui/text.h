@@ -7,8 +7,12 @@
 #ifndef DUET_UI_TEXT_H
 #define DUET_UI_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Tab stops every UI_TEXT_TAB columns; a tab is drawn as spaces up to the next stop. */
+#define UI_TEXT_TAB 4
 
 /*
  * Decode one character at s[0..n): returns its byte length (>= 1) and sets
@@ -24,5 +28,18 @@ size_t ui_text_width(const char *s, size_t n);
  * splitting a character; combining marks stay with their base. Returns bytes.
  */
 size_t ui_text_fit(const char *s, size_t n, size_t max_cols, size_t *cols);
+
+/*
+ * Whether cp is never drawn raw: C0 controls (tab included: callers that
+ * expand tabs check for it first), DEL and C1 controls.
+ */
+bool ui_text_is_control(uint32_t cp);
+/* The visible escape of a control, "\x1b": 4 characters and a NUL. */
+void ui_text_escape(uint32_t cp, char out[5]);
+/*
+ * Columns cp takes when it starts at column col: a tab reaches the next tab
+ * stop, anything else is ui_text_char_width.
+ */
+int ui_text_col_width(uint32_t cp, size_t col);
 
 #endif
