@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "infer/engine.h"
 #include "infer/util.h"
 
 #define DEFAULT_MODEL_NAME "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -50,6 +51,15 @@ char *cli_resolve_model(const char *given)
 		return NULL;
 	}
 	return path;
+}
+
+struct engine_model *cli_model_open(const char *path, const struct engine_model_params *p, char **cause)
+{
+	struct engine_model *m = engine_model_open(path, p, cause);
+
+	if (m && engine_model_fallback_note(m))
+		fprintf(stderr, "duet: %s\n", engine_model_fallback_note(m));
+	return m;
 }
 
 static char *next_slot(void)

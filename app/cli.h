@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit statuses: 0 ok, 1 the input was bad (file, model), 2 bad usage. */
@@ -24,6 +25,14 @@ char *cli_models_dir(void);
 char *cli_default_model(void);
 /* argv's model, or the default when NULL; prints why when none exists. Caller frees. */
 char *cli_resolve_model(const char *given);
+
+struct engine_model;
+struct engine_model_params;
+/*
+ * Open a model for a one-shot command: engine_model_open, then the one line
+ * on stderr saying that `--device auto` fell back to the CPU, if it did.
+ */
+struct engine_model *cli_model_open(const char *path, const struct engine_model_params *p, char **cause);
 
 /* "1.23 GiB" style (static buffer per call slot: up to 4 live results). */
 const char *cli_human_bytes(unsigned long long n);
@@ -41,5 +50,22 @@ void cli_write_json_string(FILE *f, const char *s, size_t n);
 
 int cmd_info(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+/* `duet chat --plain` (app/cmd_chat_plain.c); argv[0] = "chat". Also what `duet chat` runs without a terminal. */
+int cmd_chat_plain(int argc, char **argv);
+int cmd_mkmodel(int argc, char **argv);
+
+/*
+ * Shared by run, logits and bench (app/cmd_run.c). The parsers print
+ * "duet CMD: OPT ..." on stderr and return -1 for a bad value.
+ * run_prompt_read appends ARG, or standard input when ARG is "-", to out
+ * (NUL-terminated).
+ */
+struct buf;
+int run_parse_u32(const char *cmd, const char *opt, const char *s, uint32_t max, uint32_t *out);
+int run_parse_float(const char *cmd, const char *opt, const char *s, float min, float max, float *out);
+int run_prompt_read(const char *cmd, const char *arg, struct buf *out);
 
 #endif

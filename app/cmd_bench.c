@@ -185,7 +185,7 @@ int cmd_bench(int argc, char **argv)
 	mp.device = device;
 	mp.n_threads = (int)n_threads;
 	t_load = time_now();
-	m = engine_model_open(path, &mp, &cause);
+	m = cli_model_open(path, &mp, &cause);
 	if (!m)
 		goto fail;
 	t_load = time_now() - t_load;

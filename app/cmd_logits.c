@@ -212,7 +212,7 @@ int cmd_logits(int argc, char **argv)
 		goto done;
 	mp.device = device;
 	mp.n_threads = (int)n_threads;
-	m = engine_model_open(path, &mp, &cause);
+	m = cli_model_open(path, &mp, &cause);
 	if (!m)
 		goto fail;
 	tok = engine_model_tokenizer(m);

@@ -464,11 +464,9 @@ int cmd_run(int argc, char **argv)
 
 	mp.device = device;
 	mp.n_threads = (int)n_threads;
-	m = engine_model_open(path, &mp, &cause);
+	m = cli_model_open(path, &mp, &cause);
 	if (!m)
 		goto fail;
-	if (engine_model_fallback_note(m))
-		fprintf(stderr, "duet: %s\n", engine_model_fallback_note(m));
 	s = session_new(m, n_ctx, &cause);
 	if (!s)
 		goto fail;

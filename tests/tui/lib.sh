@@ -65,6 +65,9 @@ tui_start() {
     [ $# -gt 0 ] && shift
     args=""
     for a in "$@"; do args="$args '$(printf '%s' "$a" | sed "s/'/'\\\\''/g")'"; done
+    # The CPU, always: a CUDA build on a machine without a GPU (CI) would
+    # otherwise add a "running on the CPU" note to every transcript.
+    args="$args --device cpu"
     # A session that outlives the others keeps the server up: killing the last
     # session makes a server exit, and a new-session racing that exit fails.
     tm has-session -t keep >/dev/null 2>&1 || tm -f /dev/null new-session -d -s keep "sleep 86400"

@@ -4,7 +4,7 @@
 # sampling they write the same answer. Then the focus mode sends to one pane.
 . "${top_srcdir:-.}/tests/tui/lib.sh"
 
-tui_start 120 32 -- -m "$MODEL" -m "$MODEL" --temp 0 --threads 1 -n 64 --layout side
+tui_start 120 32 -- -m "$MODEL" -m "$MODEL" --temp 0 --threads 1 -n 600 --layout side
 check "both panes show the model" wait_until '[ "$(screen | grep -o "SmolLM2-135M-Instruct.Q4_1" | wc -l)" -eq 2 ]'
 wait_idle
 check "broadcast is the default" wait_for "to both"

@@ -75,12 +75,8 @@ for cmd in run bench logits; do
     case $kind in
     nocuda) check "$cmd --device auto: no CUDA message (the CPU is the only backend)" err_lacks_cuda ;;
     nogpu)
-        # Known gap (reported): only cmd_run.c prints engine_model_fallback_note().
-        todo=""
-        [ "$cmd" != run ] && todo="app/cmd_$cmd.c does not print engine_model_fallback_note()"
         check "$cmd --device auto: exactly one stderr line, saying it runs on the CPU and why" sh -c \
-            "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q 'no usable CUDA device (.*); running on the CPU' '$tmp/err'"
-        todo="" ;;
+            "[ \$(wc -l <'$tmp/err') -eq 1 ] && grep -q 'no usable CUDA device (.*); running on the CPU' '$tmp/err'" ;;
     gpu) check "$cmd --device auto: no fallback note with a GPU" sh -c "! grep -q 'running on the CPU' '$tmp/err'" ;;
     esac
 
