@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh — set duet up on a fresh Debian 12 machine, and run it or its tests.
 #
-#   ./setup.sh            install packages, build, fetch the default model, start duet
+#   ./setup.sh            install packages, build, fetch the default model, start the chat
 #   ./setup.sh test       the same set-up, then the whole test suite twice: a build with
 #                         warnings as errors (with CUDA when the toolkit is there) and a
 #                         build under ASan+UBSan; ends with "N passed, N failed, N skipped"
@@ -168,8 +168,8 @@ run_tests() {
 case "${1:-start}" in
 start)
     deps; build; fetch
-    say "starting duet with the default model"
-    exec "$top/build/duet" info "$models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    say "starting duet with the default model (SmolLM2-135M-Instruct; /help inside, Ctrl-D quits)"
+    exec "$top/build/duet" -m "$models/SmolLM2-135M-Instruct.Q4_1.gguf"
     ;;
 test) deps; fetch; run_tests ;;
 deps) deps ;;
