@@ -305,11 +305,14 @@ static void pane_resolve(struct tui *t, struct pane *p)
 	settings_profile_free(&eff);
 }
 
-/* The load parameters (device, threads, context) of a pane's model. */
-static void pane_load_params(struct tui *t, struct pane *p, const char **device, int *threads, uint32_t *ctx)
+/* The load parameters (device, threads, GPU memory cap, quantisation, context) of a pane's model. */
+static void pane_load_params(struct tui *t, struct pane *p, const char **device, int *threads, uint64_t *gpu_mem,
+                             int *quant_bits, uint32_t *ctx)
 {
 	*device = NULL;
 	*threads = 0;
+	*gpu_mem = 0;
+	*quant_bits = 0;
 	*ctx = 0;
 	if (t->cli.overrides.set & SETTINGS_SET_DEVICE)
 		*device = t->cli.overrides.device;
@@ -319,6 +322,14 @@ static void pane_load_params(struct tui *t, struct pane *p, const char **device,
 		*threads = t->cli.overrides.threads;
 	else if (p->file.set & SETTINGS_SET_THREADS)
 		*threads = p->file.threads;
+	if (t->cli.overrides.set & SETTINGS_SET_GPU_MEM)
+		*gpu_mem = t->cli.overrides.gpu_mem;
+	else if (p->file.set & SETTINGS_SET_GPU_MEM)
+		*gpu_mem = p->file.gpu_mem;
+	if (t->cli.overrides.set & SETTINGS_SET_QUANT)
+		*quant_bits = t->cli.overrides.quant_bits;
+	else if (p->file.set & SETTINGS_SET_QUANT)
+		*quant_bits = p->file.quant_bits;
 	if (t->cli.overrides.set & SETTINGS_SET_CTX)
 		*ctx = t->cli.overrides.ctx;
 	else if (p->file.set & SETTINGS_SET_CTX)
@@ -552,7 +563,8 @@ static int pane_start(struct tui *t, int i, char **cause)
 static void pane_load(struct tui *t, struct pane *p, const char *path)
 {
 	const char *device;
-	int threads;
+	int threads, quant_bits;
+	uint64_t gpu_mem;
 	uint32_t ctx;
 
 	free(p->model_path);
@@ -563,9 +575,9 @@ static void pane_load(struct tui *t, struct pane *p, const char *path)
 	p->progress = 0;
 	p->have_info = false;
 	p->load_job = ++t->next_job;
-	pane_load_params(t, p, &device, &threads, &ctx);
+	pane_load_params(t, p, &device, &threads, &gpu_mem, &quant_bits, &ctx);
 	pane_resolve(t, p);
-	tui_worker_load(p->w, p->load_job, path, device, threads, ctx);
+	tui_worker_load(p->w, p->load_job, path, device, threads, gpu_mem, quant_bits, ctx);
 	t->dirty = true;
 }
 

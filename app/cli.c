@@ -6,6 +6,7 @@
 
 #include "app/cli.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,87 @@ char *cli_resolve_model(const char *given)
 		return NULL;
 	}
 	return path;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	uint64_t whole = 0, num = 0, den = 1, mult = 1, v, f;
+	const char *p = s;
+	bool frac = false;
+
+	if (!s || *p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++)
+		if (!u64_mul(whole, 10, &whole) || whole > UINT64_MAX - (uint64_t)(*p - '0'))
+			return -1;
+		else
+			whole += (uint64_t)(*p - '0');
+	if (*p == '.') {
+		frac = true;
+		if (p[1] < '0' || p[1] > '9')
+			return -1;
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (den < 1000000000u) { /* digits past the ninth do not change a byte count */
+				num = num * 10 + (uint64_t)(*p - '0');
+				den *= 10;
+			}
+	}
+	switch (*p) {
+	case 'k': case 'K': mult = 1ull << 10; break;
+	case 'm': case 'M': mult = 1ull << 20; break;
+	case 'g': case 'G': mult = 1ull << 30; break;
+	case 't': case 'T': mult = 1ull << 40; break;
+	case '\0': break;
+	default: return -1;
+	}
+	if (*p) {
+		p++;
+		if (*p == 'i' || *p == 'I')
+			p++;
+		if (*p == 'b' || *p == 'B')
+			p++;
+		else if (p[-1] == 'i' || p[-1] == 'I')
+			return -1; /* "Gi" */
+	}
+	if (*p || (frac && mult == 1))
+		return -1;
+	/* num / den of mult, without num * mult (up to 2^70): num < den <= 1e9, so each product fits. */
+	f = num * (mult / den) + num * (mult % den) / den;
+	if (!u64_mul(whole, mult, &v) || v > UINT64_MAX - f)
+		return -1;
+	*out = v + f;
+	return 0;
+}
+
+int cli_parse_quant(const char *s, int *bits)
+{
+	if (!s)
+		return -1;
+	if (strcmp(s, "q8") == 0)
+		*bits = 8;
+	else if (strcmp(s, "q4") == 0)
+		*bits = 4;
+	else if (strcmp(s, "none") == 0)
+		*bits = 0;
+	else
+		return -1;
+	return 0;
+}
+
+int cli_opt_gpu_mem(const char *cmd, const char *arg, uint64_t *out)
+{
+	if (cli_parse_size(arg, out) == 0)
+		return 0;
+	fprintf(stderr, "duet %s: --gpu-mem '%s' is not a size (bytes, or with K, M, G, T: 20G, 512M)\n", cmd, arg);
+	return -1;
+}
+
+int cli_opt_quant(const char *cmd, const char *arg, int *bits)
+{
+	if (cli_parse_quant(arg, bits) == 0)
+		return 0;
+	fprintf(stderr, "duet %s: --quant is q8, q4 or none, not '%s'\n", cmd, arg);
+	return -1;
 }
 
 struct engine_model *cli_model_open(const char *path, const struct engine_model_params *p, char **cause)
@@ -102,45 +184,6 @@ const char *cli_human_count(unsigned long long n)
 	return s;
 }
 
-/*
- * Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid
- * (overlong forms, surrogates and values past U+10FFFF are invalid).
- */
-static size_t utf8_valid_len(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 void cli_write_untrusted(FILE *f, const char *s, size_t n, bool escape)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -152,7 +195,7 @@ void cli_write_untrusted(FILE *f, const char *s, size_t n, bool escape)
 	}
 	while (i < n) {
 		uint32_t cp;
-		size_t len = utf8_valid_len(p + i, n - i, &cp);
+		size_t len = utf8_decode(p + i, n - i, &cp);
 		if (len == 0) {
 			fprintf(f, "\\x%02x", p[i]);
 			i++;
@@ -176,7 +219,7 @@ void cli_write_json_string(FILE *f, const char *s, size_t n)
 	fputc('"', f);
 	while (i < n) {
 		uint32_t cp;
-		size_t len = utf8_valid_len(p + i, n - i, &cp);
+		size_t len = utf8_decode(p + i, n - i, &cp);
 		if (len == 0) {
 			fputs("\\ufffd", f);
 			i++;

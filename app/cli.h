@@ -34,6 +34,25 @@ struct engine_model_params;
  */
 struct engine_model *cli_model_open(const char *path, const struct engine_model_params *p, char **cause);
 
+/*
+ * A byte count for --gpu-mem and the gpu_mem setting: digits, optionally a
+ * fraction and a binary suffix K, M, G or T (any case, optionally followed
+ * by B or iB): "20G", "512M", "1.5g", "4096" (bytes). Returns 0, or -1 for
+ * anything else (empty, unknown suffix, a fraction without a suffix,
+ * overflow).
+ */
+int cli_parse_size(const char *s, uint64_t *out);
+/* --quant and the quant setting: "q8", "q4", "none" -> 8, 4, 0. Returns 0, or -1. */
+int cli_parse_quant(const char *s, int *bits);
+/* The same for a command's --gpu-mem / --quant: on a bad value, "duet CMD: ..." on stderr and -1. */
+int cli_opt_gpu_mem(const char *cmd, const char *arg, uint64_t *out);
+int cli_opt_quant(const char *cmd, const char *arg, int *bits);
+/* The --help lines of --gpu-mem and --quant (run, bench, logits). */
+#define CLI_GPU_USAGE                                                                                    \
+	"      --gpu-mem SIZE    cap on GPU memory: bytes, or with K, M, G, T (e.g. 20G; default no cap)\n" \
+	"      --quant Q         q8, q4: quantise float weights at load on the GPU (the CPU runs the\n"     \
+	"                        file's own types); none (default) keeps them\n"
+
 /* "1.23 GiB" style (static buffer per call slot: up to 4 live results). */
 const char *cli_human_bytes(unsigned long long n);
 /* "134.5 M" style. */

@@ -25,11 +25,14 @@
 
 #define BENCH_USAGE                                                                                   \
 	"usage: duet bench [-m MODEL] [-p N] [-n M] [-t THREADS] [-r REPS] [--ctx C] [--device D] [--json]\n" \
+	"       [--gpu-mem SIZE] [--quant q8|q4|none]\n"                                                 \
 	"  -p N        prompt tokens (deterministic ids; default 512)\n"                                    \
 	"  -n M        tokens generated greedily, end-of-turn ignored (default 128)\n"                      \
 	"  -t THREADS  CPU threads (default: one per core)\n"                                                \
 	"  -r REPS     measured repetitions (default 3), after one warm-up run (--no-warmup skips it)\n"    \
-	"  --ctx C     context length (default N + M)\n"
+	"  --ctx C     context length (default N + M)\n"                                                   \
+	"  --json      one JSON object (device_bytes: weights + context where the backend keeps them)\n"  \
+	CLI_GPU_USAGE
 
 struct bench_rep {
 	double ttft_ms, prefill_tps, decode_tps, itl_p50_ms, itl_p99_ms;
@@ -98,7 +101,7 @@ static void bench_prompt(int32_t *ids, uint32_t n, uint32_t n_vocab)
 
 int cmd_bench(int argc, char **argv)
 {
-	enum { OPT_CTX = 256, OPT_DEVICE, OPT_JSON, OPT_NO_WARMUP };
+	enum { OPT_CTX = 256, OPT_DEVICE, OPT_JSON, OPT_NO_WARMUP, OPT_GPU_MEM, OPT_QUANT };
 	static const struct option opts[] = {
 		{"model", required_argument, NULL, 'm'},
 		{"prompt", required_argument, NULL, 'p'},
@@ -107,6 +110,8 @@ int cmd_bench(int argc, char **argv)
 		{"reps", required_argument, NULL, 'r'},
 		{"ctx", required_argument, NULL, OPT_CTX},
 		{"device", required_argument, NULL, OPT_DEVICE},
+		{"gpu-mem", required_argument, NULL, OPT_GPU_MEM},
+		{"quant", required_argument, NULL, OPT_QUANT},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"no-warmup", no_argument, NULL, OPT_NO_WARMUP},
 		{"help", no_argument, NULL, 'h'},
@@ -156,6 +161,14 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case OPT_DEVICE:
 			device = optarg;
+			break;
+		case OPT_GPU_MEM:
+			if (cli_opt_gpu_mem("bench", optarg, &mp.gpu_mem) < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_QUANT:
+			if (cli_opt_quant("bench", optarg, &mp.quant_bits) < 0)
+				return CLI_EXIT_USAGE;
 			break;
 		case OPT_JSON:
 			json = true;
@@ -267,11 +280,13 @@ int cmd_bench(int argc, char **argv)
 			       "\"decode_tps\": {\"mean\": %.3f, \"sd\": %.3f, \"max\": %.3f}, "
 			       "\"itl_p50_ms\": {\"mean\": %.4f, \"sd\": %.4f, \"min\": %.4f}, "
 			       "\"itl_p99_ms\": {\"mean\": %.4f, \"sd\": %.4f, \"min\": %.4f}, "
-			       "\"peak_rss\": %llu, \"weight_bytes\": %llu, \"load_s\": %.3f, \"runs\": [",
+			       "\"peak_rss\": %llu, \"weight_bytes\": %llu, \"device_bytes\": %llu, \"quant_bits\": %d, "
+			       "\"load_s\": %.3f, \"runs\": [",
 			       fmt, engine_model_device(m), engine_model_n_threads(m), n_prompt, n_gen, session_n_ctx(s),
 			       reps, ttft.mean, ttft.sd, ttft.min, pp.mean, pp.sd, pp.max, tg.mean, tg.sd, tg.max, p50.mean,
 			       p50.sd, p50.min, p99.mean, p99.sd, p99.min, (unsigned long long)peak,
-			       (unsigned long long)engine_model_weight_bytes(m), t_load);
+			       (unsigned long long)engine_model_weight_bytes(m), (unsigned long long)st.device_bytes,
+			       mp.quant_bits, t_load);
 			/* Every repetition too, for tools that pool runs (tests/bench/bench_summary.py). */
 			for (uint32_t r = 0; r < reps; r++)
 				printf("%s{\"ttft_ms\": %.3f, \"prefill_tps\": %.3f, \"decode_tps\": %.3f, \"itl_p50_ms\": %.4f, "
@@ -286,6 +301,8 @@ int cmd_bench(int argc, char **argv)
 			printf("itl:           p50 %.2f ± %.2f ms, p99 %.2f ± %.2f ms\n", p50.mean, p50.sd, p99.mean,
 			       p99.sd);
 			printf("peak rss:      %s\n", cli_human_bytes(peak));
+			printf("device memory: %s (weights %s)\n", cli_human_bytes(st.device_bytes),
+			       cli_human_bytes(engine_model_weight_bytes(m)));
 		}
 	}
 	rc = CLI_EXIT_OK;

@@ -176,11 +176,13 @@ static int plain_open_model(struct plain *pl, size_t i, const char *path)
 	struct session *s = NULL;
 	char *cause = NULL;
 
-	/* device, threads and ctx: profile < command line */
+	/* device, threads, gpu_mem, quant and ctx: profile < command line */
 	settings_profile_for(&pl->cfg, path, &open_with);
 	settings_profile_merge(&open_with, &pl->cli.overrides);
 	mp.device = open_with.set & SETTINGS_SET_DEVICE ? open_with.device : NULL;
 	mp.n_threads = open_with.set & SETTINGS_SET_THREADS ? open_with.threads : 0;
+	mp.gpu_mem = open_with.set & SETTINGS_SET_GPU_MEM ? open_with.gpu_mem : 0;
+	mp.quant_bits = open_with.set & SETTINGS_SET_QUANT ? open_with.quant_bits : 0;
 	m = engine_model_open(path, &mp, &cause);
 	if (!m)
 		goto fail;

@@ -27,7 +27,8 @@
 	"      --top K         how many of the largest logits to print (default 10)\n"                \
 	"      --all-positions every position, not only the last\n"                                    \
 	"      --json          one JSON object\n"                                                     \
-	"      --ctx N, -t N, --device D, --chat-format F, --r1, --no-r1 as for duet run\n"
+	"      --ctx N, -t N, --device D, --gpu-mem SIZE, --quant Q, --chat-format F, --r1, --no-r1\n" \
+	"                      as for duet run\n"
 
 struct top_entry {
 	int32_t id;
@@ -97,7 +98,7 @@ int cmd_logits(int argc, char **argv)
 {
 	enum {
 		OPT_RAW = 256, OPT_SYSTEM, OPT_IDS, OPT_TOP, OPT_ALL, OPT_JSON, OPT_CTX, OPT_DEVICE, OPT_FORMAT,
-		OPT_R1, OPT_NO_R1,
+		OPT_R1, OPT_NO_R1, OPT_GPU_MEM, OPT_QUANT,
 	};
 	static const struct option opts[] = {
 		{"model", required_argument, NULL, 'm'},
@@ -111,6 +112,8 @@ int cmd_logits(int argc, char **argv)
 		{"ctx", required_argument, NULL, OPT_CTX},
 		{"threads", required_argument, NULL, 't'},
 		{"device", required_argument, NULL, OPT_DEVICE},
+		{"gpu-mem", required_argument, NULL, OPT_GPU_MEM},
+		{"quant", required_argument, NULL, OPT_QUANT},
 		{"chat-format", required_argument, NULL, OPT_FORMAT},
 		{"r1", no_argument, NULL, OPT_R1},
 		{"no-r1", no_argument, NULL, OPT_NO_R1},
@@ -174,6 +177,14 @@ int cmd_logits(int argc, char **argv)
 			break;
 		case OPT_DEVICE:
 			device = optarg;
+			break;
+		case OPT_GPU_MEM:
+			if (cli_opt_gpu_mem("logits", optarg, &mp.gpu_mem) < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_QUANT:
+			if (cli_opt_quant("logits", optarg, &mp.quant_bits) < 0)
+				return CLI_EXIT_USAGE;
 			break;
 		case OPT_FORMAT:
 			format = chat_format_parse(optarg);

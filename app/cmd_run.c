@@ -272,6 +272,7 @@ static void print_stats(const struct gen_stats *st, const struct engine_model *m
 	"      --ctx N           context length (default 32768, at most the model's)\n"                 \
 	"  -t, --threads N       CPU threads (default: one per core)\n"                                  \
 	"      --device D        auto, cpu, cuda, cuda:N (default auto)\n"                               \
+	CLI_GPU_USAGE                                                                                  \
 	"      --stats[=json]    numbers on stderr: one line, or a JSON object\n"
 
 int cmd_run(int argc, char **argv)
@@ -279,6 +280,7 @@ int cmd_run(int argc, char **argv)
 	enum {
 		OPT_RAW = 256, OPT_SYSTEM, OPT_FORMAT, OPT_TEMP, OPT_TOP_P, OPT_TOP_K, OPT_MIN_P, OPT_REPEAT, OPT_SEED,
 		OPT_GREEDY, OPT_STOP, OPT_R1, OPT_NO_R1, OPT_MATH, OPT_THINK, OPT_CTX, OPT_DEVICE, OPT_STATS,
+		OPT_GPU_MEM, OPT_QUANT,
 	};
 	static const struct option opts[] = {
 		{"model", required_argument, NULL, 'm'},
@@ -303,6 +305,8 @@ int cmd_run(int argc, char **argv)
 		{"ctx", required_argument, NULL, OPT_CTX},
 		{"threads", required_argument, NULL, 't'},
 		{"device", required_argument, NULL, OPT_DEVICE},
+		{"gpu-mem", required_argument, NULL, OPT_GPU_MEM},
+		{"quant", required_argument, NULL, OPT_QUANT},
 		{"stats", optional_argument, NULL, OPT_STATS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -426,6 +430,14 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_DEVICE:
 			device = optarg;
+			break;
+		case OPT_GPU_MEM:
+			if (cli_opt_gpu_mem("run", optarg, &mp.gpu_mem) < 0)
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_QUANT:
+			if (cli_opt_quant("run", optarg, &mp.quant_bits) < 0)
+				return CLI_EXIT_USAGE;
 			break;
 		case OPT_STATS:
 			stats = true;

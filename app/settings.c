@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "app/cli.h"
 #include "app/files.h"
 #include "infer/chat.h"
 #include "infer/util.h"
@@ -430,6 +431,20 @@ int settings_profile_set(struct settings_profile *p, const char *key_in, const c
 		p->set |= SETTINGS_SET_THREADS;
 		return 0;
 	}
+	if (strcmp(key, "gpu_mem") == 0) {
+		if (cli_parse_size(v, &u) != 0)
+			return error_set(cause, "gpu_mem: '%s' is not a size (bytes, or with K, M, G, T: 20G, 512M)",
+			                 v);
+		p->gpu_mem = u;
+		p->set |= SETTINGS_SET_GPU_MEM;
+		return 0;
+	}
+	if (strcmp(key, "quant") == 0) {
+		if (cli_parse_quant(v, &p->quant_bits) != 0)
+			return error_set(cause, "quant: '%s' is not q8, q4 or none", v);
+		p->set |= SETTINGS_SET_QUANT;
+		return 0;
+	}
 	if (strcmp(key, "r1") == 0) {
 		int b = ini_parse_bool(v);
 		if (b < 0)
@@ -500,6 +515,10 @@ void settings_profile_merge(struct settings_profile *base, const struct settings
 		base->ctx = top->ctx;
 	if (s & SETTINGS_SET_THREADS)
 		base->threads = top->threads;
+	if (s & SETTINGS_SET_GPU_MEM)
+		base->gpu_mem = top->gpu_mem;
+	if (s & SETTINGS_SET_QUANT)
+		base->quant_bits = top->quant_bits;
 	if (s & SETTINGS_SET_DEVICE) {
 		free(base->device);
 		base->device = xstrdup(top->device);
@@ -886,6 +905,8 @@ enum {
 	OPT_DEVICE,
 	OPT_CTX,
 	OPT_THREADS,
+	OPT_GPU_MEM,
+	OPT_QUANT,
 };
 
 int settings_cli_parse(int argc, char **argv, struct settings_cli *out, char **cause)
@@ -916,6 +937,8 @@ int settings_cli_parse(int argc, char **argv, struct settings_cli *out, char **c
 	        {"device", required_argument, NULL, OPT_DEVICE},
 	        {"ctx", required_argument, NULL, OPT_CTX},
 	        {"threads", required_argument, NULL, OPT_THREADS},
+	        {"gpu-mem", required_argument, NULL, OPT_GPU_MEM},
+	        {"quant", required_argument, NULL, OPT_QUANT},
 	        {NULL, 0, NULL, 0},
 	};
 	static const char *const profile_keys[] = {
@@ -932,6 +955,8 @@ int settings_cli_parse(int argc, char **argv, struct settings_cli *out, char **c
 	        [OPT_DEVICE - OPT_SYSTEM] = "device",
 	        [OPT_CTX - OPT_SYSTEM] = "ctx",
 	        [OPT_THREADS - OPT_SYSTEM] = "threads",
+	        [OPT_GPU_MEM - OPT_SYSTEM] = "gpu_mem",
+	        [OPT_QUANT - OPT_SYSTEM] = "quant",
 	};
 	int c, longindex;
 
@@ -1011,7 +1036,7 @@ int settings_cli_parse(int argc, char **argv, struct settings_cli *out, char **c
 			error_set(cause, "unknown option '%s'", opt);
 			goto fail;
 		default:
-			if (c >= OPT_SYSTEM && c <= OPT_THREADS) {
+			if (c >= OPT_SYSTEM && c <= OPT_QUANT) {
 				if (settings_profile_set(&out->overrides, profile_keys[c - OPT_SYSTEM],
 				                         optarg, &why) != 0)
 					goto bad_value;

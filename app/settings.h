@@ -25,7 +25,8 @@
  *              without its extension, or a folder's name): temperature,
  *              top_p, top_k, min_p, repeat_penalty, seed, max_tokens,
  *              r1 = on|off, chat_format = chatml|llama3|deepseek-r1,
- *              device, ctx, threads, system, template
+ *              device, ctx, threads, gpu_mem = SIZE (bytes, or with K, M, G,
+ *              T: "20G"), quant = q8|q4|none (GPU only), system, template
  *
  * Precedence for a pane (lowest first): built-in defaults, the model's own
  * defaults (engine_model_sampling_defaults, which applies the R1
@@ -167,6 +168,8 @@ enum {
 	SETTINGS_SET_THREADS = 1u << 11,
 	SETTINGS_SET_SYSTEM = 1u << 12,
 	SETTINGS_SET_TEMPLATE = 1u << 13,
+	SETTINGS_SET_GPU_MEM = 1u << 14,
+	SETTINGS_SET_QUANT = 1u << 15,
 };
 
 /*
@@ -187,6 +190,8 @@ struct settings_profile {
 	char *device; /* "auto", "cpu", "cuda", "cuda:N" */
 	uint32_t ctx; /* context tokens */
 	int threads;
+	uint64_t gpu_mem; /* bytes of GPU memory the model may use; 0 = no cap */
+	int quant_bits;   /* 8, 4: quantise float weights at load (GPU only); 0 = as stored */
 	char *system; /* the system prompt ("" = none) */
 	char *template_name;
 };
@@ -274,6 +279,7 @@ struct settings_cli {
 	size_t n_models;
 	struct settings_profile overrides; /* --temp --top-p --top-k --min-p --seed -n/--max-tokens
 	                                      --r1 on|off --chat-format --device --ctx --threads
+	                                      --gpu-mem --quant
 	                                      --system --template */
 	const char *config_path;           /* --config FILE */
 	const char *resume;                /* --resume[=FILE]: "" = the latest autosave; NULL = not given */
@@ -297,7 +303,8 @@ struct settings_cli {
 	"  --system TEXT         system prompt          --template NAME  a prompt template\n"                \
 	"  --temp X  --top-p X  --top-k N  --min-p X  --seed N  -n, --max-tokens N\n"                        \
 	"  --r1 on|off           the R1 conventions     --chat-format chatml|llama3|deepseek-r1\n"           \
-	"  --device auto|cpu|cuda[:N]  --ctx N  --threads N\n"
+	"  --device auto|cpu|cuda[:N]  --ctx N  --threads N\n"                                              \
+	"  --gpu-mem SIZE        GPU memory cap (e.g. 20G)  --quant q8|q4|none  quantise on the GPU at load\n"
 
 /*
  * Parse `duet chat` options: argv[0] is the command name ("chat"), parsing

@@ -124,7 +124,7 @@ static struct tui_event *event_new(enum tui_event_type type, int pane, uint64_t 
 
 struct model_entry {
 	struct model_entry *next;
-	char *key;              /* real path + device + threads */
+	char *key;              /* real path + device + threads + gpu_mem + quant_bits */
 	struct engine_model *m; /* NULL while loading */
 	bool loading;
 	int refs;
@@ -251,6 +251,8 @@ struct job {
 	/* load */
 	char *path, *device;
 	int n_threads;
+	uint64_t gpu_mem;
+	int quant_bits;
 	uint32_t n_ctx;
 	/* chat */
 	struct chat chat;
@@ -339,10 +341,14 @@ static void run_load(struct tui_worker *w, struct job *j)
 
 	p.device = j->device;
 	p.n_threads = j->n_threads;
+	p.gpu_mem = j->gpu_mem;
+	p.quant_bits = j->quant_bits;
 	p.progress = on_progress;
 	p.progress_user = &g;
 	real = realpath(j->path, NULL);
-	key = xasprintf("%s\n%s\n%d", real ? real : j->path, j->device ? j->device : "auto", j->n_threads);
+	/* Loads that differ in anything the weights depend on are different models. */
+	key = xasprintf("%s\n%s\n%d\n%llu\n%d", real ? real : j->path, j->device ? j->device : "auto", j->n_threads,
+	                (unsigned long long)j->gpu_mem, j->quant_bits);
 	free(real);
 	m = models_acquire(w->models, key, j->path, &p, &cause);
 	free(key);
@@ -489,7 +495,7 @@ static void worker_push(struct tui_worker *w, struct job *j)
 }
 
 void tui_worker_load(struct tui_worker *w, uint64_t job, const char *path, const char *device, int n_threads,
-                     uint32_t n_ctx)
+                     uint64_t gpu_mem, int quant_bits, uint32_t n_ctx)
 {
 	struct job *j = xcalloc(1, sizeof *j);
 
@@ -498,6 +504,8 @@ void tui_worker_load(struct tui_worker *w, uint64_t job, const char *path, const
 	j->path = xstrdup(path);
 	j->device = device ? xstrdup(device) : NULL;
 	j->n_threads = n_threads;
+	j->gpu_mem = gpu_mem;
+	j->quant_bits = quant_bits;
 	j->n_ctx = n_ctx;
 	worker_push(w, j);
 }

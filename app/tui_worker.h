@@ -84,10 +84,11 @@ struct tui_worker;
 struct tui_worker *tui_worker_start(int pane, struct tui_queue *q, struct tui_models *models, char **cause);
 /*
  * Load a model (replacing the pane's current one) with a fresh session of
- * n_ctx tokens (0 = the engine's default). Queued behind any running job.
+ * n_ctx tokens (0 = the engine's default). gpu_mem and quant_bits as in
+ * engine_model_params. Queued behind any running job.
  */
 void tui_worker_load(struct tui_worker *w, uint64_t job, const char *path, const char *device, int n_threads,
-                     uint32_t n_ctx);
+                     uint64_t gpu_mem, int quant_bits, uint32_t n_ctx);
 /*
  * Answer the last user message of chat (taken over: the worker frees it).
  * opts and gen are copied (gen->stop must be NULL).

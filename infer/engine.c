@@ -30,6 +30,8 @@
 #define ENGINE_PREFILL_CHUNK 512u
 /* Room kept for an answer of unlimited length when fitting a conversation. */
 #define ENGINE_ANSWER_ROOM_MAX 4096u
+/* The smallest top-k cap a backend's sample op may have (backend.h: 1024 for cuda). */
+#define ENGINE_DEVICE_TOP_K_MAX 1024
 
 struct engine_model {
 	struct model_file *mf;
@@ -47,7 +49,8 @@ struct session {
 	uint32_t n_ctx;
 	uint32_t n_vocab;
 	struct tokens cached; /* ids whose keys/values the cache holds, positions 0..n-1 */
-	float *logits;        /* n_vocab: the last forward's last row */
+	float *logits;        /* n_vocab: the last forward's last row, when logits_on_host */
+	bool logits_on_host;  /* false: the last forward left its logits on the device (ops->sample) */
 	atomic_bool cancel;
 	struct tokens generated; /* by the running (or last) generation, stop id excluded */
 };
@@ -178,6 +181,20 @@ struct engine_model *engine_model_open(const char *path, const struct engine_mod
 	bp.mem_limit = p ? p->gpu_mem : 0;
 	bp.progress = p ? p->progress : NULL;
 	bp.progress_user = p ? p->progress_user : NULL;
+	bp.quant_bits = p ? p->quant_bits : 0;
+	if (bp.quant_bits != 0 && bp.quant_bits != 8 && bp.quant_bits != 4) {
+		error_set(cause, "quantisation to %d bits is not supported (8, 4, or 0 for none)", bp.quant_bits);
+		goto fail;
+	}
+	if (bp.quant_bits && strcmp(m->ops->name, "cpu") == 0) {
+		/* The CPU backend ignores quant_bits: say so rather than let the user believe it applied. */
+		char *note = xasprintf("%s%s%d-bit quantisation applies to the GPU only; the CPU runs the file's own weight "
+				       "types",
+				       m->fallback_note ? m->fallback_note : "", m->fallback_note ? "; " : "",
+				       bp.quant_bits);
+		free(m->fallback_note);
+		m->fallback_note = note;
+	}
 	m->weights = m->ops->weights_load(m->mf, &bp, cause);
 	if (!m->weights)
 		goto fail;
@@ -197,6 +214,11 @@ void engine_model_free(struct engine_model *m)
 	model_file_close(m->mf);
 	free(m->fallback_note);
 	free(m);
+}
+
+void engine_model_set_ops(struct engine_model *m, const struct backend_ops *ops)
+{
+	m->ops = ops;
 }
 
 const struct model_desc *engine_model_desc(const struct engine_model *m)
@@ -274,6 +296,7 @@ struct session *session_new(struct engine_model *m, uint32_t n_ctx, char **cause
 	s->n_vocab = d->n_vocab;
 	atomic_init(&s->cancel, false);
 	s->logits = xcalloc(d->n_vocab, sizeof *s->logits);
+	s->logits_on_host = true;
 	s->ctx = m->ops->ctx_new(m->weights, n_ctx, cause);
 	if (!s->ctx)
 		goto fail;
@@ -323,7 +346,7 @@ const int32_t *session_gen_ids(const struct session *s, size_t *n)
 
 const float *session_last_logits(const struct session *s)
 {
-	return s->logits;
+	return s->logits_on_host ? s->logits : NULL;
 }
 
 void session_cancel(struct session *s)
@@ -358,11 +381,42 @@ static int ids_check(const struct session *s, const int32_t *ids, size_t n, char
 }
 
 /*
- * Bring the cache to ids[0..n): keep the common prefix, run the rest in
- * chunks. The last row's logits end in s->logits. At least the last token is
- * always run (its logits are needed). *n_run = tokens run.
+ * Whether the backend chooses the tokens (ops->sample) for these
+ * parameters. It has no penalties, and its top-k is capped, so sampling
+ * from (nearly) the whole vocabulary — no top-k within the cap, no top-p,
+ * no min-p — stays on the host, as backend.h asks. Greedy always can.
  */
-static int prefill(struct session *s, const int32_t *ids, size_t n, uint32_t *n_run, char **cause)
+static bool sample_on_device(const struct session *s, const struct sampler_params *p)
+{
+	bool penalties = (p->repeat_penalty != 1.0f || p->presence_penalty != 0.0f) && p->penalty_last_n > 0;
+
+	if (!s->m->ops->sample || penalties)
+		return false;
+	if (!(p->temperature > 0) || p->top_k == 1)
+		return true;
+	if ((p->top_k <= 0 || p->top_k > ENGINE_DEVICE_TOP_K_MAX) && !(p->top_p < 1) && !(p->min_p > 0))
+		return false;
+	return true;
+}
+
+/*
+ * One forward call whose last row's logits either come to s->logits (host
+ * sampling) or stay on the device for ops->sample (on_device).
+ */
+static int forward_last(struct session *s, const int32_t *ids, uint32_t n, uint32_t pos, bool on_device,
+			char **cause)
+{
+	s->logits_on_host = !on_device;
+	return s->m->ops->forward(s->ctx, ids, n, pos, on_device ? NULL : s->logits, false, cause);
+}
+
+/*
+ * Bring the cache to ids[0..n): keep the common prefix, run the rest in
+ * chunks. The last row's logits end in s->logits, or stay on the device when
+ * on_device. At least the last token is always run (its logits are
+ * needed). *n_run = tokens run.
+ */
+static int prefill(struct session *s, const int32_t *ids, size_t n, bool on_device, uint32_t *n_run, char **cause)
 {
 	size_t keep = 0, pos;
 
@@ -377,7 +431,7 @@ static int prefill(struct session *s, const int32_t *ids, size_t n, uint32_t *n_
 
 		if (atomic_load(&s->cancel))
 			return 1;
-		if (s->m->ops->forward(s->ctx, ids + pos, k, (uint32_t)pos, s->logits, false, cause) < 0)
+		if (forward_last(s, ids + pos, k, (uint32_t)pos, on_device, cause) < 0)
 			return -1;
 		for (uint32_t i = 0; i < k; i++)
 			tokens_push(&s->cached, ids[pos + i]);
@@ -495,6 +549,7 @@ static int generate(struct session *s, const int32_t *prompt, size_t n_prompt, c
 	size_t n_itl = 0, cap_itl = 0;
 	uint32_t n_run = 0;
 	int rc = -1, pr;
+	bool on_device = sample_on_device(s, &g->sampling);
 
 	s->generated.n = 0;
 	if (n_prompt == 0) {
@@ -509,7 +564,7 @@ static int generate(struct session *s, const int32_t *prompt, size_t n_prompt, c
 		goto done;
 
 	t_prefill = time_now();
-	pr = prefill(s, prompt, n_prompt, &n_run, cause);
+	pr = prefill(s, prompt, n_prompt, on_device, &n_run, cause);
 	if (pr < 0)
 		goto done;
 	st->prompt_tokens = n_run;
@@ -532,7 +587,21 @@ static int generate(struct session *s, const int32_t *prompt, size_t n_prompt, c
 			st->stop = GEN_STOP_CANCELLED;
 			break;
 		}
-		id = sampler_sample(smp, s->logits, s->cached.ids, s->cached.n);
+		if (on_device) {
+			/* Same rules as the host sampler without penalties; the counter makes each draw distinct. */
+			struct backend_sample_params sp = {
+				.temperature = g->sampling.temperature,
+				.top_k = g->sampling.top_k > 0 ? g->sampling.top_k : 0,
+				.top_p = g->sampling.top_p,
+				.min_p = g->sampling.min_p,
+				.seed = g->sampling.seed,
+				.counter = s->generated.n,
+			};
+			if (s->m->ops->sample(s->ctx, &sp, &id, cause) < 0)
+				goto done;
+		} else {
+			id = sampler_sample(smp, s->logits, s->cached.ids, s->cached.n);
+		}
 		now = time_now();
 		if (t_prev == 0) {
 			st->ttft_ms = (now - t_request) * 1e3;
@@ -567,7 +636,7 @@ static int generate(struct session *s, const int32_t *prompt, size_t n_prompt, c
 			st->stop = GEN_STOP_CONTEXT;
 			break;
 		}
-		if (s->m->ops->forward(s->ctx, &id, 1, (uint32_t)s->cached.n, s->logits, false, cause) < 0)
+		if (forward_last(s, &id, 1, (uint32_t)s->cached.n, on_device, cause) < 0)
 			goto done;
 		tokens_push(&s->cached, id);
 	}
@@ -746,5 +815,6 @@ float *session_logits(struct session *s, const int32_t *ids, size_t n, char **ca
 		pos += k;
 	}
 	memcpy(s->logits, out + (n - 1) * s->n_vocab, s->n_vocab * sizeof *out);
+	s->logits_on_host = true;
 	return out;
 }

@@ -24,6 +24,12 @@ struct engine_model_params {
 	const char *device;  /* "auto", "cpu", "cuda", "cuda:N"; NULL = auto */
 	int n_threads;       /* CPU threads; 0 = one per core */
 	uint64_t gpu_mem;    /* cap on GPU memory in bytes; 0 = no cap */
+	/*
+	 * 8 or 4: the GPU quantises float weights at load (backend_params.
+	 * quant_bits); 0 keeps the file's types. The CPU always runs the
+	 * file's own types: there it only adds a line to the device note.
+	 */
+	int quant_bits;
 	void (*progress)(float done, void *user);
 	void *progress_user;
 };
@@ -35,7 +41,10 @@ void engine_model_free(struct engine_model *m); /* NULL is a no-op */
 const struct model_desc *engine_model_desc(const struct engine_model *m);
 const struct tokenizer *engine_model_tokenizer(const struct engine_model *m);
 const struct model_file *engine_model_file(const struct engine_model *m);
-/* "cpu" or "cuda:0"; and a note when auto fell back to the CPU (NULL otherwise). */
+/*
+ * "cpu" or "cuda:0"; and a note when auto fell back to the CPU or a GPU-only
+ * setting (quant_bits) does not apply on the CPU (NULL otherwise).
+ */
 const char *engine_model_device(const struct engine_model *m);
 const char *engine_model_fallback_note(const struct engine_model *m);
 /* CPU threads the model's backend runs with (params' 0 resolved to the core count). */
@@ -112,7 +121,9 @@ const int32_t *session_gen_ids(const struct session *s, size_t *n);
  * The n_vocab logits of the last position the last forward pass ran; valid
  * until the next call. After a generation, the sampler may have changed
  * them in place (penalties, temperature); greedy sampling leaves them as
- * they were.
+ * they were. NULL after a generation that sampled on the device (a backend
+ * with ops->sample, sampling without penalties): its logits never reached
+ * the host; session_logits always brings them back.
  */
 const float *session_last_logits(const struct session *s);
 
@@ -153,5 +164,13 @@ float *session_logits(struct session *s, const int32_t *ids, size_t n, char **ca
  * async-signal-safe (a lock-free atomic store).
  */
 void session_cancel(struct session *s);
+
+struct backend_ops;
+/*
+ * Tests only: run m's sessions through ops, a table that wraps the backend
+ * m was opened on (same weights and contexts, e.g. with a sample op added).
+ * Call before any session of m exists.
+ */
+void engine_model_set_ops(struct engine_model *m, const struct backend_ops *ops);
 
 #endif

@@ -48,50 +48,6 @@ const char PRETOK_RE_LLAMA3[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{
 
 /* ---- UTF-8 and character classes ------------------------------------------------ */
 
-size_t pretok_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t need, i;
-	uint32_t v;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 1;
-		v = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 2;
-		v = c & 0x0F;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 3;
-		v = c & 0x07;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else {
-		return 0;
-	}
-	if (n < need + 1)
-		return 0;
-	for (i = 1; i <= need; i++) {
-		unsigned char b = s[i];
-		if (b < lo || b > hi)
-			return 0;
-		lo = 0x80;
-		hi = 0xBF;
-		v = v << 6 | (b & 0x3F);
-	}
-	*cp = v;
-	return need + 1;
-}
-
 bool pretok_is_space(uint32_t cp)
 {
 	return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
@@ -137,7 +93,7 @@ void pretok_nfc(const char *s, size_t len, struct buf *out)
 		uint32_t cp;
 
 		/* A maximal valid run [start, i). */
-		while (i < len && (n = pretok_utf8_decode(u + i, len - i, &cp)) > 0) {
+		while (i < len && (n = utf8_decode(u + i, len - i, &cp)) > 0) {
 			ascii = ascii && cp < 0x80;
 			i += n;
 		}
@@ -444,7 +400,7 @@ static void next_push(struct pretok_work *w, size_t off, size_t len)
 static size_t utf8_char_len(const unsigned char *s, size_t n)
 {
 	uint32_t cp;
-	size_t l = pretok_utf8_decode(s, n, &cp);
+	size_t l = utf8_decode(s, n, &cp);
 	return l ? l : 1;
 }
 

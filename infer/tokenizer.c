@@ -379,7 +379,7 @@ static size_t utf8_last(const char *s, size_t n, uint32_t *cp)
 	for (size_t k = 1; k <= 4 && k <= n; k++) {
 		unsigned char c = (unsigned char)s[n - k];
 		if ((c & 0xC0) != 0x80)
-			return pretok_utf8_decode((const unsigned char *)s + n - k, k, cp) == k ? k : 0;
+			return utf8_decode((const unsigned char *)s + n - k, k, cp) == k ? k : 0;
 	}
 	return 0;
 }
@@ -394,7 +394,7 @@ static bool ends_with_word(const char *s, size_t n)
 static bool starts_with_word(const char *s, size_t n)
 {
 	uint32_t cp;
-	return n > 0 && pretok_utf8_decode((const unsigned char *)s, n, &cp) > 0 && pretok_is_word(cp);
+	return n > 0 && utf8_decode((const unsigned char *)s, n, &cp) > 0 && pretok_is_word(cp);
 }
 
 static size_t space_leftmost_at_end(const char *s, size_t n)
@@ -412,7 +412,7 @@ static size_t space_rightmost_at_start(const char *s, size_t n)
 	uint32_t cp;
 	size_t i = 0, k;
 
-	while (i < n && (k = pretok_utf8_decode((const unsigned char *)s + i, n - i, &cp)) > 0 &&
+	while (i < n && (k = utf8_decode((const unsigned char *)s + i, n - i, &cp)) > 0 &&
 	       pretok_is_space(cp))
 		i += k;
 	return i;

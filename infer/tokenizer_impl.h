@@ -113,12 +113,6 @@ void pretok_work_free(struct pretok_work *w);
  */
 void pretok_nfc(const char *s, size_t len, struct buf *out);
 
-/*
- * Decode one UTF-8 character at s[0..n): its length (1..4) and code point, or
- * 0 when s does not start with a complete, valid character. Overlong forms,
- * surrogates and values past U+10FFFF are invalid.
- */
-size_t pretok_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 /* Unicode White_Space (Rust char::is_whitespace, Oniguruma \s). */
 bool pretok_is_space(uint32_t cp);
 /* Rust regex \w: letters, marks, decimal digits, letter numbers, connector punctuation. */

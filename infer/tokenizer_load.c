@@ -186,7 +186,7 @@ static int token_bytes_build(struct tokenizer *tok, char **cause)
 	memset(rev, 0xFF, sizeof rev);
 	for (int b = 0; b < 256; b++) {
 		uint32_t cp;
-		pretok_utf8_decode((const unsigned char *)tok->byte_utf8[b], tok->byte_utf8_len[b], &cp);
+		utf8_decode((const unsigned char *)tok->byte_utf8[b], tok->byte_utf8_len[b], &cp);
 		rev[cp] = (int16_t)b;
 	}
 	tok->bytes_off = xreallocarray(NULL, tok->n_vocab + 1, sizeof *tok->bytes_off);
@@ -204,7 +204,7 @@ static int token_bytes_build(struct tokenizer *tok, char **cause)
 		if (!(tok->flags[id] & TOK_RAW)) {
 			while (i < len) {
 				uint32_t cp;
-				size_t n = pretok_utf8_decode(p + i, len - i, &cp);
+				size_t n = utf8_decode(p + i, len - i, &cp);
 				if (n == 0 || cp >= 0x144 || rev[cp] < 0)
 					break;
 				buf_putc(&out, (char)rev[cp]);

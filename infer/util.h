@@ -69,6 +69,13 @@ char *path_join(const char *dir, const char *name);
 bool path_is_dir(const char *path);
 bool path_exists(const char *path);
 
+/*
+ * Decode one UTF-8 character at s[0..n) (n >= 1): its length 1..4 and *cp,
+ * or 0 when the bytes there are not a valid, complete, shortest-form
+ * sequence (surrogates and values past U+10FFFF are invalid).
+ */
+size_t utf8_decode(const void *s, size_t n, uint32_t *cp);
+
 /* Monotonic clock in seconds. */
 double time_now(void);
 

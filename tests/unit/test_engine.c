@@ -4,8 +4,9 @@
  * test_golden_logits): device selection, context length, KV-cache prefix
  * reuse and overwrite, stop strings held back and flushed, max tokens, the
  * context limit, cancel (in the callback and from another thread), whole
- * UTF-8 pieces, dropping oldest turns, and the sampling defaults read from
- * generation_config.json.
+ * UTF-8 pieces, dropping oldest turns, the sampling defaults read from
+ * generation_config.json, and the device-sampling path (ops->sample) driven
+ * through a CPU backend wrapped with a host-side sample op.
  */
 #include "config.h"
 
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "infer/backend.h"
 #include "infer/chat.h"
 #include "infer/engine.h"
 #include "infer/util.h"
@@ -490,6 +492,221 @@ static void test_sampling_defaults(struct engine_model *m)
 	json_decref(gc);
 }
 
+/*
+ * The CPU backend with a sample op, as a GPU backend has: forward with
+ * logits == NULL keeps the last row here instead of handing it out, and
+ * sample picks the argmax of it (ties to the lowest id, NaN never) — the
+ * same rule as the host sampler's greedy path, written independently.
+ */
+static struct {
+	struct backend_ops ops;
+	const struct backend_ops *base;
+	float *logits; /* n_vocab: the last NULL forward's last row */
+	uint32_t n_vocab;
+	bool have_logits;
+	unsigned null_forwards, host_forwards, samples;
+	bool counters_in_order; /* each sample's counter is the number of samples before it in its generation */
+	uint64_t next_counter;
+	struct backend_sample_params last;
+} fake;
+
+static int fake_forward(struct backend_ctx *c, const int32_t *tokens, uint32_t n, uint32_t pos, float *logits,
+			bool all_logits, char **cause)
+{
+	if (logits) {
+		fake.host_forwards++;
+		fake.have_logits = false;
+		return fake.base->forward(c, tokens, n, pos, logits, all_logits, cause);
+	}
+	fake.null_forwards++;
+	if (all_logits)
+		return error_set(cause, "fake backend: logits == NULL with all_logits");
+	fake.have_logits = true;
+	return fake.base->forward(c, tokens, n, pos, fake.logits, false, cause);
+}
+
+static int fake_sample(struct backend_ctx *c, const struct backend_sample_params *sp, int32_t *token, char **cause)
+{
+	int32_t best = -1;
+
+	(void)c;
+	if (!fake.have_logits)
+		return error_set(cause, "fake backend: sample without a forward(logits = NULL) before it");
+	if (sp->counter == 0)
+		fake.next_counter = 0;
+	if (sp->counter != fake.next_counter)
+		fake.counters_in_order = false;
+	fake.next_counter = sp->counter + 1;
+	fake.samples++;
+	fake.last = *sp;
+	for (uint32_t i = 0; i < fake.n_vocab; i++)
+		if (!isnan(fake.logits[i]) && (best < 0 || fake.logits[i] > fake.logits[best]))
+			best = (int32_t)i;
+	*token = best < 0 ? 0 : best;
+	return 0;
+}
+
+static void fake_counts_reset(void)
+{
+	fake.null_forwards = fake.host_forwards = fake.samples = 0;
+	fake.counters_in_order = true;
+	memset(&fake.last, 0, sizeof fake.last);
+}
+
+/* Generate n tokens from ids with g on a fresh session of m; text into *col. */
+static int gen_fresh(struct engine_model *m, const int32_t *ids, size_t n_ids, const struct gen_params *g,
+		     struct collect *col, struct tokens *out_ids, struct session **keep)
+{
+	char *cause = NULL;
+	struct session *s = session_new(m, 256, &cause);
+	struct gen_stats st;
+	const int32_t *gen;
+	size_t n_gen;
+	int rc = -1;
+
+	if (!s || session_generate_ids(s, ids, n_ids, g, on_text, col, &st, &cause) < 0) {
+		tap_diag("generate: %s", cause ? cause : "?");
+		goto done;
+	}
+	gen = session_gen_ids(s, &n_gen);
+	out_ids->n = 0;
+	for (size_t i = 0; i < n_gen; i++)
+		tokens_push(out_ids, gen[i]);
+	rc = 0;
+done:
+	free(cause);
+	if (keep && rc == 0)
+		*keep = s;
+	else
+		session_free(s);
+	return rc;
+}
+
+static bool same_ids(const struct tokens *a, const struct tokens *b)
+{
+	return a->n == b->n && (a->n == 0 || memcmp(a->ids, b->ids, a->n * sizeof *a->ids) == 0);
+}
+
+static void test_device_sampling(struct engine_model *host)
+{
+	/* 40 prompt tokens, some repeated, so a repeat penalty changes the greedy path. */
+	int32_t ids[40];
+	struct engine_model *m = open_tiny("hf/qwen2-f32");
+	struct collect want = { 0 }, got = { 0 };
+	struct tokens want_ids = { 0 }, got_ids = { 0 };
+	struct session *s = NULL;
+	struct gen_params g;
+	char *cause = NULL;
+	float *all;
+
+	if (!tap_ok(m != NULL, "device sampling: a second tiny qwen2 opens"))
+		return;
+	for (int i = 0; i < 40; i++)
+		ids[i] = 40 + (i * 7) % 23;
+	fake.base = cpu_backend_get();
+	fake.ops = *fake.base;
+	fake.ops.forward = fake_forward;
+	fake.ops.sample = fake_sample;
+	fake.n_vocab = engine_model_desc(m)->n_vocab;
+	fake.logits = xcalloc(fake.n_vocab, sizeof *fake.logits);
+	engine_model_set_ops(m, &fake.ops);
+
+	/* Greedy: the backend samples; the text and ids are the host path's. */
+	greedy(&g, 24);
+	fake_counts_reset();
+	tap_ok(gen_fresh(host, ids, 40, &g, &want, &want_ids, NULL) == 0, "host path: 24 greedy tokens");
+	tap_ok(gen_fresh(m, ids, 40, &g, &got, &got_ids, &s) == 0, "device path: 24 greedy tokens");
+	TAP_EQ_INT(fake.host_forwards, 0, "  every forward left the logits on the device (logits == NULL)");
+	TAP_EQ_INT(fake.null_forwards, 24, "  one prefill call and 23 decode steps");
+	TAP_EQ_INT(fake.samples, 24, "  ops->sample chose each of the 24 tokens");
+	tap_ok(fake.counters_in_order, "  the sample counter counts the draws from 0");
+	tap_ok(fake.last.temperature == 0, "  greedy parameters reach the backend (temperature %g)",
+	       (double)fake.last.temperature);
+	tap_ok(same_ids(&want_ids, &got_ids), "  the same %zu ids as the host sampler", got_ids.n);
+	tap_ok(want.text.len == got.text.len && memcmp(want.text.data, got.text.data, want.text.len) == 0,
+	       "  the same text (%zu bytes)", got.text.len);
+	tap_ok(s && session_last_logits(s) == NULL, "  session_last_logits is NULL: the logits never reached the host");
+	if (s) {
+		all = session_logits(s, ids, 40, &cause);
+		tap_ok(all != NULL && fake.host_forwards > 0, "  session_logits still brings logits to the host");
+		tap_ok(all && session_last_logits(s) &&
+			       memcmp(session_last_logits(s), all + 39 * (size_t)fake.n_vocab,
+				      fake.n_vocab * sizeof *all) == 0,
+		       "  and session_last_logits is its last row again");
+		free(all);
+	}
+	session_free(s);
+	s = NULL;
+
+	/* A repeat penalty: the backend has none, so the host samples (same result as the CPU model). */
+	collect_reset(&want);
+	collect_reset(&got);
+	g.sampling.repeat_penalty = 1.5f;
+	fake_counts_reset();
+	tap_ok(gen_fresh(host, ids, 40, &g, &want, &want_ids, NULL) == 0 &&
+		       gen_fresh(m, ids, 40, &g, &got, &got_ids, &s) == 0,
+	       "a repeat penalty: both generate");
+	TAP_EQ_INT(fake.samples, 0, "  ops->sample is not used");
+	TAP_EQ_INT(fake.null_forwards, 0, "  no forward left its logits on the device");
+	tap_ok(same_ids(&want_ids, &got_ids), "  the host sampler's ids (%zu)", got_ids.n);
+	tap_ok(s && session_last_logits(s) != NULL, "  session_last_logits is there");
+	session_free(s);
+	s = NULL;
+
+	/* Sampling from the whole vocabulary (no top-k, top-p or min-p cut): the host, as backend.h asks. */
+	g.sampling.repeat_penalty = 1;
+	g.sampling.temperature = 0.7f;
+	g.sampling.top_k = 0;
+	g.sampling.top_p = 1;
+	g.sampling.min_p = 0;
+	g.sampling.seed = 7;
+	g.max_tokens = 4;
+	fake_counts_reset();
+	tap_ok(gen_fresh(m, ids, 40, &g, &got, &got_ids, NULL) == 0, "full-vocabulary sampling generates");
+	TAP_EQ_INT(fake.samples, 0, "  on the host (no sample op call)");
+
+	/* With a cut, the backend samples and gets the parameters as given. */
+	g.sampling.top_k = 40;
+	g.sampling.top_p = 0.9f;
+	g.sampling.min_p = 0.05f;
+	fake_counts_reset();
+	tap_ok(gen_fresh(m, ids, 40, &g, &got, &got_ids, NULL) == 0, "top-k 40 sampling generates");
+	TAP_EQ_INT(fake.samples, 4, "  on the device: 4 sample calls");
+	tap_ok(fake.last.temperature == 0.7f && fake.last.top_k == 40 && fake.last.top_p == 0.9f &&
+		       fake.last.min_p == 0.05f && fake.last.seed == 7 && fake.last.counter == 3,
+	       "  temperature, top-k, top-p, min-p, seed and counter passed through (counter %llu)",
+	       (unsigned long long)fake.last.counter);
+
+	collect_reset(&want);
+	collect_reset(&got);
+	tokens_free(&want_ids);
+	tokens_free(&got_ids);
+	free(cause);
+	engine_model_free(m);
+	free(fake.logits);
+}
+
+static void test_quant_on_cpu(void)
+{
+	struct engine_model_params p = { .device = "cpu", .n_threads = 1, .quant_bits = 8 };
+	char *cause = NULL;
+	struct engine_model *m = engine_model_open(testmodels_fixture("hf/qwen2-f32"), &p, &cause);
+	const char *note = m ? engine_model_fallback_note(m) : NULL;
+
+	tap_ok(m != NULL, "quant_bits 8 on the CPU opens the model (%s)", cause ? cause : "ok");
+	tap_ok(note && strstr(note, "GPU only"), "  with a note that quantisation is for the GPU only (%s)",
+	       note ? note : "no note");
+	engine_model_free(m);
+	free(cause);
+	cause = NULL;
+	p.quant_bits = 5;
+	m = engine_model_open(testmodels_fixture("hf/qwen2-f32"), &p, &cause);
+	tap_ok(m == NULL, "quant_bits 5 is refused");
+	TAP_ERR_HAS(cause, "5 bits", "  and the message names it");
+	engine_model_free(m);
+	free(cause);
+}
+
 int main(void)
 {
 	struct engine_model *m;
@@ -504,6 +721,8 @@ int main(void)
 	test_cancel_thread(m);
 	test_chat(m);
 	test_sampling_defaults(m);
+	test_device_sampling(m);
+	test_quant_on_cpu();
 	engine_model_free(m);
 	return tap_done();
 }

@@ -81,6 +81,33 @@ else
 	skip "no SmolLM2 (or no ASCII run in its text) for a stop string"
 fi
 
+# --gpu-mem and --quant: checked without a GPU; the CPU runs the file's own types and says so.
+run_duet run -m "$tiny" -p hi --gpu-mem 12X
+check "--gpu-mem 12X exits 2" rc_is 2
+check "... naming the value" err_has "--gpu-mem '12X' is not a size"
+run_duet run -m "$tiny" -p hi --gpu-mem 1.5
+check "--gpu-mem 1.5 (a fraction of a byte) exits 2" rc_is 2
+run_duet run -m "$tiny" -p hi --quant q3
+check "--quant q3 exits 2" rc_is 2
+check "... saying what --quant takes" err_has "--quant is q8, q4 or none"
+run_duet run -m "$tiny" --raw -p "Hello there" --greedy -n 12 --device cpu --gpu-mem 1.5G --quant q8
+check "--quant q8 --gpu-mem 1.5G --device cpu runs" rc_is 0
+check "... with the same greedy text" cmp -s "$tmp/out" "$tmp/greedy1"
+check "... and a note that --quant is for the GPU" err_has "applies to the GPU only"
+run_duet logits -m "$tiny" --raw -p "Hello there" --gpu-mem 0x10
+check "logits --gpu-mem 0x10 exits 2" rc_is 2
+run_duet logits -m "$tiny" --raw -p "Hello there" --quant q4 --gpu-mem 512M --device cpu --top 1
+check "logits --quant q4 --gpu-mem 512M --device cpu exits 0" rc_is 0
+run_duet bench -m "$tiny" -p 8 -n 2 -r 1 --quant none --gpu-mem 20g
+check "bench --quant none --gpu-mem 20g exits 0" rc_is 0
+run_duet bench -m "$tiny" --quant 8
+check "bench --quant 8 exits 2" rc_is 2
+run_duet chat --plain -m "$tiny" --gpu-mem 12X </dev/null
+check "chat --gpu-mem 12X exits 2" rc_is 2
+check "... naming the option" err_has "--gpu-mem"
+run_duet chat --plain -m "$tiny" --quant q5 </dev/null
+check "chat --quant q5 exits 2" rc_is 2
+
 long=$(python3 -c 'print(" ".join("word%d" % i for i in range(200)))')
 run_duet run -m "$tiny" --ctx 64 -p "$long"
 check "a message larger than the context exits 1" rc_is 1
@@ -97,6 +124,7 @@ check "logits --ids with an id past the vocabulary exits non-zero" sh -c "! grep
 run_duet bench -m "$tiny" -p 16 -n 8 -r 2 --json
 check "bench --json exits 0" rc_is 0
 check "... with 2 runs and the lengths asked for" json_ok "$tmp/out" 'len(j["runs"]) == 2 and j["n_prompt"] == 16 and j["n_gen"] == 8 and j["prefill_tps"]["mean"] > 0 and j["decode_tps"]["mean"] > 0'
+check "... and the device bytes (weights + context; host memory on the CPU)" json_ok "$tmp/out" 'j["device_bytes"] >= j["weight_bytes"] > 0 and j["quant_bits"] == 0'
 run_duet bench -m "$tiny" -p 2000 -n 8
 check "bench past the model's context exits 1" rc_is 1
 
