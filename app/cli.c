@@ -135,6 +135,30 @@ int cli_opt_quant(const char *cmd, const char *arg, int *bits)
 	return -1;
 }
 
+int cli_engine_option(const char *cmd, int opt, const char *arg, struct engine_model_params *mp, uint32_t *n_ctx)
+{
+	uint32_t threads;
+
+	switch (opt) {
+	case CLI_OPT_CTX:
+		return run_parse_u32(cmd, "--ctx", arg, 1u << 24, n_ctx) < 0 ? -1 : 1;
+	case 't':
+		if (run_parse_u32(cmd, "-t", arg, 1024, &threads) < 0)
+			return -1;
+		mp->n_threads = (int)threads;
+		return 1;
+	case CLI_OPT_DEVICE:
+		mp->device = arg;
+		return 1;
+	case CLI_OPT_GPU_MEM:
+		return cli_opt_gpu_mem(cmd, arg, &mp->gpu_mem) < 0 ? -1 : 1;
+	case CLI_OPT_QUANT:
+		return cli_opt_quant(cmd, arg, &mp->quant_bits) < 0 ? -1 : 1;
+	default:
+		return 0;
+	}
+}
+
 struct engine_model *cli_model_open(const char *path, const struct engine_model_params *p, char **cause)
 {
 	struct engine_model *m = engine_model_open(path, p, cause);

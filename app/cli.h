@@ -83,6 +83,24 @@ int cmd_mkmodel(int argc, char **argv);
  * (NUL-terminated).
  */
 struct buf;
+
+/*
+ * The options every model-running command (run, logits, bench) shares:
+ * --ctx N, -t/--threads N, --device D, --gpu-mem SIZE, --quant q8|q4|none.
+ * Put CLI_ENGINE_OPTIONS in the getopt_long table and "t:" in the short
+ * options, and offer each getopt result to cli_engine_option first: it
+ * returns 1 when the option was one of these (stored in *mp / *n_ctx), 0 when
+ * not, -1 for a bad value (message printed; exit CLI_EXIT_USAGE).
+ */
+enum { CLI_OPT_CTX = 0x1000, CLI_OPT_DEVICE, CLI_OPT_GPU_MEM, CLI_OPT_QUANT };
+#define CLI_ENGINE_OPTIONS                                                     \
+	{"ctx", required_argument, NULL, CLI_OPT_CTX},                         \
+	{"threads", required_argument, NULL, 't'},                             \
+	{"device", required_argument, NULL, CLI_OPT_DEVICE},                   \
+	{"gpu-mem", required_argument, NULL, CLI_OPT_GPU_MEM},                 \
+	{"quant", required_argument, NULL, CLI_OPT_QUANT}
+int cli_engine_option(const char *cmd, int opt, const char *arg, struct engine_model_params *mp, uint32_t *n_ctx);
+
 int run_parse_u32(const char *cmd, const char *opt, const char *s, uint32_t max, uint32_t *out);
 int run_parse_float(const char *cmd, const char *opt, const char *s, float min, float max, float *out);
 int run_prompt_read(const char *cmd, const char *arg, struct buf *out);

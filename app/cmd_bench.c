@@ -101,24 +101,20 @@ static void bench_prompt(int32_t *ids, uint32_t n, uint32_t n_vocab)
 
 int cmd_bench(int argc, char **argv)
 {
-	enum { OPT_CTX = 256, OPT_DEVICE, OPT_JSON, OPT_NO_WARMUP, OPT_GPU_MEM, OPT_QUANT };
+	enum { OPT_JSON = 256, OPT_NO_WARMUP };
 	static const struct option opts[] = {
 		{"model", required_argument, NULL, 'm'},
 		{"prompt", required_argument, NULL, 'p'},
 		{"gen", required_argument, NULL, 'n'},
-		{"threads", required_argument, NULL, 't'},
 		{"reps", required_argument, NULL, 'r'},
-		{"ctx", required_argument, NULL, OPT_CTX},
-		{"device", required_argument, NULL, OPT_DEVICE},
-		{"gpu-mem", required_argument, NULL, OPT_GPU_MEM},
-		{"quant", required_argument, NULL, OPT_QUANT},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"no-warmup", no_argument, NULL, OPT_NO_WARMUP},
+		CLI_ENGINE_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *given = NULL, *device = NULL;
-	uint32_t n_prompt = 512, n_gen = 128, n_threads = 0, reps = 3, n_ctx = 0;
+	const char *given = NULL;
+	uint32_t n_prompt = 512, n_gen = 128, reps = 3, n_ctx = 0;
 	bool json = false, warmup = true;
 	char *path = NULL, *cause = NULL;
 	struct engine_model *m = NULL;
@@ -135,6 +131,12 @@ int cmd_bench(int argc, char **argv)
 	int c, rc = CLI_EXIT_FAIL;
 
 	while ((c = getopt_long(argc, argv, "m:p:n:t:r:h", opts, NULL)) != -1) {
+		int shared = cli_engine_option("bench", c, optarg, &mp, &n_ctx);
+
+		if (shared < 0)
+			return CLI_EXIT_USAGE;
+		if (shared > 0)
+			continue;
 		switch (c) {
 		case 'm':
 			given = optarg;
@@ -147,27 +149,8 @@ int cmd_bench(int argc, char **argv)
 			if (run_parse_u32("bench", "-n", optarg, 1u << 20, &n_gen) < 0)
 				return CLI_EXIT_USAGE;
 			break;
-		case 't':
-			if (run_parse_u32("bench", "-t", optarg, 1024, &n_threads) < 0)
-				return CLI_EXIT_USAGE;
-			break;
 		case 'r':
 			if (run_parse_u32("bench", "-r", optarg, 10000, &reps) < 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case OPT_CTX:
-			if (run_parse_u32("bench", "--ctx", optarg, 1u << 24, &n_ctx) < 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case OPT_DEVICE:
-			device = optarg;
-			break;
-		case OPT_GPU_MEM:
-			if (cli_opt_gpu_mem("bench", optarg, &mp.gpu_mem) < 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case OPT_QUANT:
-			if (cli_opt_quant("bench", optarg, &mp.quant_bits) < 0)
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_JSON:
@@ -195,8 +178,6 @@ int cmd_bench(int argc, char **argv)
 	path = cli_resolve_model(given);
 	if (!path)
 		goto done;
-	mp.device = device;
-	mp.n_threads = (int)n_threads;
 	t_load = time_now();
 	m = cli_model_open(path, &mp, &cause);
 	if (!m)

@@ -97,8 +97,8 @@ static void print_token_text(const struct tokenizer *tok, int32_t id, bool json)
 int cmd_logits(int argc, char **argv)
 {
 	enum {
-		OPT_RAW = 256, OPT_SYSTEM, OPT_IDS, OPT_TOP, OPT_ALL, OPT_JSON, OPT_CTX, OPT_DEVICE, OPT_FORMAT,
-		OPT_R1, OPT_NO_R1, OPT_GPU_MEM, OPT_QUANT,
+		OPT_RAW = 256, OPT_SYSTEM, OPT_IDS, OPT_TOP, OPT_ALL, OPT_JSON, OPT_FORMAT,
+		OPT_R1, OPT_NO_R1,
 	};
 	static const struct option opts[] = {
 		{"model", required_argument, NULL, 'm'},
@@ -109,22 +109,18 @@ int cmd_logits(int argc, char **argv)
 		{"top", required_argument, NULL, OPT_TOP},
 		{"all-positions", no_argument, NULL, OPT_ALL},
 		{"json", no_argument, NULL, OPT_JSON},
-		{"ctx", required_argument, NULL, OPT_CTX},
-		{"threads", required_argument, NULL, 't'},
-		{"device", required_argument, NULL, OPT_DEVICE},
-		{"gpu-mem", required_argument, NULL, OPT_GPU_MEM},
-		{"quant", required_argument, NULL, OPT_QUANT},
 		{"chat-format", required_argument, NULL, OPT_FORMAT},
 		{"r1", no_argument, NULL, OPT_R1},
 		{"no-r1", no_argument, NULL, OPT_NO_R1},
+		CLI_ENGINE_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *given = NULL, *prompt_arg = NULL, *system = NULL, *ids_arg = NULL, *device = NULL;
+	const char *given = NULL, *prompt_arg = NULL, *system = NULL, *ids_arg = NULL;
 	bool raw = false, all = false, json = false;
 	int r1 = -1;
 	enum chat_format format = CHAT_FORMAT_UNKNOWN;
-	uint32_t top = 10, n_ctx = 0, n_threads = 0, n_vocab;
+	uint32_t top = 10, n_ctx = 0, n_vocab;
 	char *path = NULL, *cause = NULL;
 	struct buf prompt = { 0 };
 	struct tokens ids = { 0 };
@@ -138,6 +134,12 @@ int cmd_logits(int argc, char **argv)
 	int c, rc = CLI_EXIT_FAIL;
 
 	while ((c = getopt_long(argc, argv, "m:p:t:h", opts, NULL)) != -1) {
+		int shared = cli_engine_option("logits", c, optarg, &mp, &n_ctx);
+
+		if (shared < 0)
+			return CLI_EXIT_USAGE;
+		if (shared > 0)
+			continue;
 		switch (c) {
 		case 'm':
 			given = optarg;
@@ -166,25 +168,6 @@ int cmd_logits(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = true;
-			break;
-		case OPT_CTX:
-			if (run_parse_u32("logits", "--ctx", optarg, 1u << 24, &n_ctx) < 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case 't':
-			if (run_parse_u32("logits", "-t", optarg, 1024, &n_threads) < 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case OPT_DEVICE:
-			device = optarg;
-			break;
-		case OPT_GPU_MEM:
-			if (cli_opt_gpu_mem("logits", optarg, &mp.gpu_mem) < 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case OPT_QUANT:
-			if (cli_opt_quant("logits", optarg, &mp.quant_bits) < 0)
-				return CLI_EXIT_USAGE;
 			break;
 		case OPT_FORMAT:
 			format = chat_format_parse(optarg);
@@ -221,8 +204,6 @@ int cmd_logits(int argc, char **argv)
 	path = cli_resolve_model(given);
 	if (!path)
 		goto done;
-	mp.device = device;
-	mp.n_threads = (int)n_threads;
 	m = cli_model_open(path, &mp, &cause);
 	if (!m)
 		goto fail;

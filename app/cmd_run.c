@@ -279,9 +279,8 @@ int cmd_run(int argc, char **argv)
 {
 	enum {
 		OPT_RAW = 256, OPT_SYSTEM, OPT_FORMAT, OPT_TEMP, OPT_TOP_P, OPT_TOP_K, OPT_MIN_P, OPT_REPEAT, OPT_SEED,
-		OPT_GREEDY, OPT_STOP, OPT_R1, OPT_NO_R1, OPT_MATH, OPT_THINK, OPT_CTX, OPT_DEVICE, OPT_STATS,
-		OPT_GPU_MEM, OPT_QUANT,
-	};
+		OPT_GREEDY, OPT_STOP, OPT_R1, OPT_NO_R1, OPT_MATH, OPT_THINK, OPT_STATS,
+		};
 	static const struct option opts[] = {
 		{"model", required_argument, NULL, 'm'},
 		{"prompt", required_argument, NULL, 'p'},
@@ -302,16 +301,12 @@ int cmd_run(int argc, char **argv)
 		{"no-r1", no_argument, NULL, OPT_NO_R1},
 		{"math", no_argument, NULL, OPT_MATH},
 		{"think", required_argument, NULL, OPT_THINK},
-		{"ctx", required_argument, NULL, OPT_CTX},
-		{"threads", required_argument, NULL, 't'},
-		{"device", required_argument, NULL, OPT_DEVICE},
-		{"gpu-mem", required_argument, NULL, OPT_GPU_MEM},
-		{"quant", required_argument, NULL, OPT_QUANT},
 		{"stats", optional_argument, NULL, OPT_STATS},
+		CLI_ENGINE_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *given = NULL, *prompt_arg = NULL, *system = NULL, *device = NULL;
+	const char *given = NULL, *prompt_arg = NULL, *system = NULL;
 	const char *stops[RUN_MAX_STOPS];
 	size_t n_stops = 0;
 	bool raw = false, math = false, greedy = false, stats = false, stats_json = false;
@@ -321,7 +316,7 @@ int cmd_run(int argc, char **argv)
 	/* Overrides: NAN / -1 = the model's default. */
 	float temp = NAN, top_p = NAN, min_p = NAN, repeat = NAN;
 	int64_t top_k = -1, seed = -1;
-	uint32_t max_tokens = 0, n_ctx = 0, n_threads = 0, u;
+	uint32_t max_tokens = 0, n_ctx = 0, u;
 	char *path = NULL, *cause = NULL, *answer = NULL;
 	struct buf prompt = { 0 };
 	struct engine_model *m = NULL;
@@ -335,6 +330,12 @@ int cmd_run(int argc, char **argv)
 	int c, rc = CLI_EXIT_FAIL, grc;
 
 	while ((c = getopt_long(argc, argv, "m:p:n:t:h", opts, NULL)) != -1) {
+		int shared = cli_engine_option("run", c, optarg, &mp, &n_ctx);
+
+		if (shared < 0)
+			return CLI_EXIT_USAGE;
+		if (shared > 0)
+			continue;
 		switch (c) {
 		case 'm':
 			given = optarg;
@@ -420,25 +421,6 @@ int cmd_run(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			}
 			break;
-		case OPT_CTX:
-			if (run_parse_u32("run", "--ctx", optarg, 1u << 24, &n_ctx) < 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case 't':
-			if (run_parse_u32("run", "-t", optarg, 1024, &n_threads) < 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case OPT_DEVICE:
-			device = optarg;
-			break;
-		case OPT_GPU_MEM:
-			if (cli_opt_gpu_mem("run", optarg, &mp.gpu_mem) < 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case OPT_QUANT:
-			if (cli_opt_quant("run", optarg, &mp.quant_bits) < 0)
-				return CLI_EXIT_USAGE;
-			break;
 		case OPT_STATS:
 			stats = true;
 			if (optarg && strcmp(optarg, "json") == 0)
@@ -474,8 +456,6 @@ int cmd_run(int argc, char **argv)
 	if (!path)
 		goto done;
 
-	mp.device = device;
-	mp.n_threads = (int)n_threads;
 	m = cli_model_open(path, &mp, &cause);
 	if (!m)
 		goto fail;
