@@ -641,7 +641,14 @@ static int generate(struct session *s, const int32_t *prompt, size_t n_prompt, c
 		tokens_push(&s->cached, id);
 	}
 	if (st->stop != GEN_STOP_STRING) {
-		/* A held-back partial character or stop-string prefix: the stream ends, it is text. */
+		/*
+		 * A held-back stop-string prefix: the stream ends, it is text. A
+		 * partial character held back when the model ended its turn is
+		 * invalid output (one U+FFFD); when we cut the answer short (max
+		 * tokens, full context, cancel) it is only the cut: drop it.
+		 */
+		if (st->stop != GEN_STOP_EOS)
+			dt.n_pending = 0;
 		detok_flush(&dt, &out.pending);
 		text_emit(&out, out.pending.len);
 	}
